@@ -44,6 +44,14 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["SCALECODE_BUILD_DIR"] = str(build)
     os.environ["SCALECODE_SQLITE_PATH"] = str(build / "newsroom.sqlite3")
     os.environ["SCALECODE_RESULTS_DIR"] = str(build / "results.d")
+    if REAL and worker.startswith("gw"):
+        # one Redis database per worker: tests empty the workshop's keys, and parallel
+        # workers must not empty each other's (PostgreSQL tables are only read so far)
+        from urllib.parse import urlsplit, urlunsplit
+
+        url = urlsplit(os.environ["REDIS_URL"])
+        base = int(url.path.strip("/") or 0)
+        os.environ["REDIS_URL"] = urlunsplit(url._replace(path=f"/{base + 1 + int(worker[2:])}"))
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -8,7 +8,7 @@ import sys
 import pytest
 import redis
 
-from scalecode.backends import database, describe, redis_backend, redis_server, get_redis, delete_prefix
+from scalecode.backends import database, delete_prefix, describe, get_redis, redis_backend, redis_server
 from scalecode.backends import redis_client as rb
 from scalecode.services import free_port, port_is_open
 
@@ -54,7 +54,10 @@ def test_cross_process_redis_is_reachable_from_another_process(prefer):
 
     with redis_server(prefer=prefer) as endpoint:
         assert endpoint.kind == ("fakeredis-tcp" if prefer == "fakeredis" else "redis-server")
-        code = f"import redis; r = redis.Redis.from_url({endpoint.url!r}); r.set('k', 'from-child'); print(r.get('k').decode())"
+        code = (
+            f"import redis; r = redis.Redis.from_url({endpoint.url!r}); "
+            "r.set('k', 'from-child'); print(r.get('k').decode())"
+        )
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
         assert out.stdout.strip() == "from-child", out.stderr
         assert redis.Redis.from_url(endpoint.url).get("k") == b"from-child"

@@ -6,7 +6,12 @@ import pytest
 
 from scalecode.backends import delete_prefix, get_redis
 from scalecode.checks import (
-    CheckFailed, check, check_cache_aside, check_cached_news_page, check_hit_ratio, check_news_page_key,
+    CheckFailed,
+    check,
+    check_cache_aside,
+    check_cached_news_page,
+    check_hit_ratio,
+    check_news_page_key,
 )  # fmt: skip
 from scalecode.checks.core import Hint
 

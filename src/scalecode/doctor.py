@@ -105,16 +105,21 @@ def check_redis() -> list[Finding]:
     elif backend.is_real:
         first = Finding(OK, "Redis (in-process)", backend.detail)
     else:
-        first = Finding(OK, "Redis (in-process)", f"{backend.detail}; set REDIS_URL=redis://127.0.0.1:6379/0 for a real one")
+        first = Finding(
+            OK, "Redis (in-process)", f"{backend.detail}; set REDIS_URL=redis://127.0.0.1:6379/0 for a real one"
+        )
     binary = redis_server_binary()
     if backend.is_real:
         second = Finding(OK, "Redis (across processes)", f"the real Redis at {backend.url}")
     elif binary:
         second = Finding(OK, "Redis (across processes)", f"redis-server at {binary}, started on demand on 127.0.0.1")
     else:
-        second = Finding(WARN, "Redis (across processes)",
-                         "no redis-server binary: the pure-Python fakeredis TCP server is used (slower)",
-                         "apt-get install redis-server  |  brew install redis  |  conda install -c conda-forge redis")  # fmt: skip
+        second = Finding(
+            WARN,
+            "Redis (across processes)",
+            "no redis-server binary: the pure-Python fakeredis TCP server is used (slower)",
+            "apt-get install redis-server  |  brew install redis  |  conda install -c conda-forge redis",
+        )
     return [first, second]
 
 
@@ -127,7 +132,9 @@ def check_database() -> Finding:
                        "pg_ctlcluster <version> main start   # or: unset DATABASE_URL")  # fmt: skip
     if backend.is_real:
         return Finding(OK, "SQL database", backend.detail)
-    return Finding(OK, "SQL database", f"{backend.detail}; set DATABASE_URL=postgresql://user@host:5432/db for PostgreSQL")
+    return Finding(
+        OK, "SQL database", f"{backend.detail}; set DATABASE_URL=postgresql://user@host:5432/db for PostgreSQL"
+    )
 
 
 def check_data() -> Finding:
@@ -137,7 +144,8 @@ def check_data() -> Finding:
         folder = data_dir() / "newsroom"
     except FileNotFoundError as exc:
         return Finding(FAIL, "data set", str(exc), "cd into the workshop checkout, or set SCALECODE_HOME")
-    missing = [n for n in ("categories", "authors", "readers", "news", "comments") if not (folder / f"{n}.csv").exists()]
+    names = ("categories", "authors", "readers", "news", "comments")
+    missing = [n for n in names if not (folder / f"{n}.csv").exists()]
     if missing:
         return Finding(FAIL, "data set", f"missing {', '.join(missing)} in {folder}", "python data/make_data.py")
     return Finding(OK, "data set", f"newsroom CSV files in {folder}")

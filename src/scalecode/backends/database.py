@@ -19,7 +19,7 @@ import os
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from ..config import build_dir
@@ -76,7 +76,7 @@ def probe_postgres(config: dict) -> str | None:
     return None
 
 
-@lru_cache(maxsize=None)
+@cache
 def _decide(url: str | None) -> DatabaseBackend:
     if not url:
         config = _sqlite_config()

@@ -26,7 +26,6 @@ import threading
 import redis
 from fakeredis._clients import _tcp_server as tcp
 
-
 _ERROR_CODE = re.compile(r"^[A-Z][A-Z_]+ ")
 
 

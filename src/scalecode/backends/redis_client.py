@@ -21,7 +21,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import redis
 
@@ -69,7 +69,7 @@ def probe(url: str, timeout: float = CONNECT_TIMEOUT_S) -> str | None:
     return None
 
 
-@lru_cache(maxsize=None)
+@cache
 def _decide(url: str | None) -> RedisBackend:
     if url is None:
         return RedisBackend("embedded", None, "fakeredis (embedded, in-process)")

@@ -105,7 +105,9 @@ def check_cached_news_page(cached_news_page) -> str:
                 "the key must separate pages and categories"
             )
         if db.queries == 0:
-            raise Hint(f"page {page}/{category} was served without a query from an empty cache: is the key too generic?")
+            raise Hint(
+                f"page {page}/{category} was served without a query from an empty cache: is the key too generic?"
+            )
         with remote_database(0) as db:
             second = call(cached_news_page, page, category, name="cached_news_page")
         if db.queries:
