@@ -11,6 +11,8 @@ STAMP  := $(VENV)/.installed
 PYTEST_WORKERS ?= 2
 REAL_REDIS_URL    ?= redis://127.0.0.1:6379/0
 REAL_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
+# Jupyter refuses to run as root unless told (containers, CI machines)
+LAB_FLAGS ?= --ServerApp.ip=127.0.0.1 $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .PHONY: lab run test test-real doctor labs data lint strip clean help
 .DEFAULT_GOAL := help
@@ -25,7 +27,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 lab: $(STAMP)
-	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 notebooks/00_setup_check.ipynb
+	$(BIN)/jupyter lab $(LAB_FLAGS) notebooks/00_setup_check.ipynb
 
 run: $(STAMP)
 	$(BIN)/python -m scalecode run
