@@ -45,3 +45,16 @@ def news_requests(
     rng = np.random.default_rng(seed)
     picks = rng.choice(len(combos), size=n, p=zipf_weights(len(combos), s))
     return [combos[i] for i in picks]
+
+
+def zipf_trace(n: int, keys: int, *, s: float = 1.1, seed: int = 42) -> list[int]:
+    """``n`` requests for keys ``0..keys-1`` (0 the most popular), Zipf-distributed, reproducible.
+
+    Key ``k`` is requested with probability ``zipf_weights(keys, s)[k]``; the same
+    arguments always give the same list (of ``int``). Raises ``ValueError`` for ``n < 1``
+    and as ``zipf_weights`` does.
+    """
+    if n < 1:
+        raise ValueError(f"n must be >= 1, got {n}")
+    rng = np.random.default_rng(seed)
+    return [int(k) for k in rng.choice(keys, size=n, p=zipf_weights(keys, s))]

@@ -7,6 +7,18 @@ framework is in ``core``; the checks of each module live in their own file.
 
 from .cache01 import check_cache_aside, check_cached_news_page, check_hit_ratio, check_news_page_key
 from .core import CheckFailed, CheckResult, Hint, NotDone, check
+from .decorator03 import check_call_key, check_ttl_none_decorator, check_update_article
+from .django05 import check_cache_page, check_comment_count, check_greeting_fragment, check_session_key
+from .invalidation04 import check_delete_case, check_keys_to_invalidate, check_write_through
+from .lru02 import (
+    check_hashable_cache,
+    check_immutable_result,
+    check_maxsize,
+    check_method_cache,
+    check_ttl_cache,
+)
+from .queries09 import check_filtered_prefetch, check_listing_budget, check_one_column, check_related_choice
+from .writes10 import check_batch_buffer, check_crash_safe, check_idempotent_insert
 
 __all__ = [
     "CheckFailed",
@@ -14,8 +26,30 @@ __all__ = [
     "Hint",
     "NotDone",
     "check",
+    "check_batch_buffer",
     "check_cache_aside",
+    "check_cache_page",
     "check_cached_news_page",
+    "check_call_key",
+    "check_comment_count",
+    "check_crash_safe",
+    "check_delete_case",
+    "check_filtered_prefetch",
+    "check_greeting_fragment",
+    "check_hashable_cache",
     "check_hit_ratio",
+    "check_idempotent_insert",
+    "check_immutable_result",
+    "check_keys_to_invalidate",
+    "check_listing_budget",
+    "check_maxsize",
+    "check_method_cache",
     "check_news_page_key",
+    "check_one_column",
+    "check_related_choice",
+    "check_session_key",
+    "check_ttl_cache",
+    "check_ttl_none_decorator",
+    "check_update_article",
+    "check_write_through",
 ]

@@ -66,3 +66,22 @@ class DatasetLoad(models.Model):
     name = models.CharField(max_length=60, unique=True)
     checksum = models.CharField(max_length=64)
     loaded_at = models.DateTimeField(auto_now=True)
+
+
+class PageView(models.Model):
+    """One page-view event (module 10: writes under load), written in batches by a worker.
+
+    ``event_id`` is the idempotency key: the producer gives every event a unique id, so
+    a batch replayed after a worker crash inserts nothing twice
+    (``bulk_create(..., ignore_conflicts=True)``). ``news_id`` and ``reader_id`` are plain
+    integers, not foreign keys, so an event log never blocks or cascades with the newsroom's
+    own tables.
+    """
+
+    event_id = models.CharField(max_length=64, unique=True)
+    news_id = models.IntegerField(db_index=True)
+    reader_id = models.IntegerField(null=True, blank=True)
+    viewed_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"view {self.event_id} of news {self.news_id}"

@@ -96,3 +96,41 @@ def remote_database(round_trip_s: float | None = None) -> Iterator[QueryCounter]
 
     with connection.execute_wrapper(wrapper):
         yield counter
+
+
+# --- one news item's own page (module 04: which keys a write affects) ---------------------
+_ITEM_TEMPLATE = """<!doctype html>
+<html lang="pt-br">
+<head><meta charset="utf-8"><title>{{ item.title }}</title></head>
+<body>
+<article>
+<h1>{{ item.title }}</h1>
+<p class="meta">{{ item.category.name }} · por {{ item.author.name }} · {{ item.published_at|date:"d/m/Y H:i" }}
+ · {{ comments }} comentário{{ comments|pluralize }}</p>
+<p class="summary">{{ item.summary }}</p>
+<div class="body">{{ item.body|linebreaks }}</div>
+</article>
+</body>
+</html>"""
+
+
+def news_item_key(item_id: int) -> str:
+    """The cache key of one news item's page: ``scalecode:news:item:id=<id>``."""
+    return f"{KEY_PREFIX}news:item:id={int(item_id)}"
+
+
+def render_news_item(item_id: int) -> str:
+    """Render the page of the news item with primary key ``item_id``, uncached (4 queries).
+
+    Returns the HTML (``str``). Raises ``NewsItem.DoesNotExist`` for an unknown id.
+    """
+    from django.template import engines
+
+    item = NewsItem.objects.get(pk=item_id)
+    context = {"item": item, "comments": item.comments.count()}
+    return engines["django"].from_string(_ITEM_TEMPLATE).render(context)
+
+
+def cached_news_item(client, item_id: int, *, ttl: float = 60, stats: CacheStats | None = None) -> str:
+    """``render_news_item`` behind cache-aside in Redis (``client``), with a TTL in seconds."""
+    return cache_aside(client, news_item_key(item_id), ttl, lambda: render_news_item(item_id), stats=stats)
