@@ -1,6 +1,6 @@
 """Generate the "newsroom" data set: a fictional Brazilian news portal in 2024.
 
-Five UTF-8 CSV files (header row, ``\\n`` line endings, rows sorted by ``id``):
+Six UTF-8 CSV files (header row, ``\\n`` line endings, rows sorted by ``id``):
 
 * categories.csv  id, name, slug                    8 sections
 * authors.csv     id, name, email                   60 journalists
@@ -9,6 +9,13 @@ Five UTF-8 CSV files (header row, ``\\n`` line endings, rows sorted by ``id``):
                   3000 items over 2024; ids follow published_at
 * comments.csv    id, news_id, reader_id, text, created_at
                   12000 comments, each within 7 days of its news item; ids follow created_at
+
+and one day of the portal's HTTP access log (module 12, measuring impact), sorted by time:
+
+* access_log.csv  timestamp, method, endpoint, status, duration_ms, queries
+                  40000 requests on 2024-11-05 (UTC, ``2024-11-05T13:04:05.123Z``); ``endpoint``
+                  is the URL pattern (``/noticia/<slug>/``), not the path; each endpoint has its
+                  own share of traffic and a log-normal latency with a tail; a few 404 and 500
 
 Texts are built from word lists and sentence templates in Brazilian Portuguese; people,
 companies and e-mail domains are made up. Popularity is skewed on purpose (some sections,
@@ -29,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import math
 import random
 import re
 import unicodedata
@@ -471,6 +479,56 @@ def make_comments(rng: random.Random, news: list[list], readers: list[list]) -> 
             for i, (created, news_id, reader_id, text) in enumerate(comments, start=1)]
 
 
+# The access log (module 12): endpoint -> (share of requests, median ms, log-normal sigma,
+# queries (low, high), [(method, share)], chance and factor of a slow outlier). The shares
+# make /noticias/ the biggest total time although /exportar/ and /busca/ are far slower
+# per request: Iuri de Silvio, "Escalando para o imprevisível": the sum of time gives the priority.
+ACCESS_LOG_DAY = datetime(2024, 11, 5, tzinfo=UTC)
+N_REQUESTS = 40000
+ENDPOINTS = {
+    "/noticias/": (0.30, 110.0, 0.45, (61, 82), [("GET", 1.0)], 0.01, 4.0),
+    "/noticia/<slug>/": (0.26, 32.0, 0.35, (3, 5), [("GET", 1.0)], 0.005, 5.0),
+    "/api/comentarios/": (0.16, 38.0, 0.80, (2, 6), [("GET", 0.8), ("POST", 0.2)], 0.03, 12.0),
+    "/health/": (0.16, 1.4, 0.25, (0, 0), [("GET", 1.0)], 0.0, 1.0),
+    "/categoria/<slug>/": (0.08, 75.0, 0.45, (41, 62), [("GET", 1.0)], 0.01, 4.0),
+    "/busca/": (0.03, 650.0, 0.55, (2, 4), [("GET", 1.0)], 0.02, 4.0),
+    "/assinar/": (0.0095, 240.0, 0.40, (6, 9), [("GET", 0.6), ("POST", 0.4)], 0.01, 3.0),
+    "/exportar/": (0.0005, 9000.0, 0.45, (1, 3), [("GET", 1.0)], 0.0, 1.0),
+}
+
+
+def access_log_row(rng: random.Random, endpoint: str, when: datetime) -> list:
+    share, median_ms, sigma, (q_low, q_high), methods, tail_p, tail_x = ENDPOINTS[endpoint]
+    busy = 1 + 0.25 * HOUR_WEIGHTS[when.hour] / max(HOUR_WEIGHTS)  # busy hours are a bit slower
+    duration = rng.lognormvariate(math.log(median_ms), sigma) * busy
+    if rng.random() < tail_p:  # a lock, a cold cache, a slow disk: the tail
+        duration *= tail_x * (0.5 + rng.random())
+    method = rng.choices([m for m, _ in methods], [w for _, w in methods])[0]
+    queries = rng.randint(q_low, q_high)
+    status = 200
+    if method == "POST":
+        status, duration, queries = 201 if endpoint == "/api/comentarios/" else 302, duration * 1.5, queries + 2
+    roll = rng.random()
+    if roll < 0.002 or (endpoint == "/busca/" and roll < 0.02):  # timeouts and bugs
+        status, duration = 500, duration * 2
+    elif endpoint == "/noticia/<slug>/" and roll < 0.012:  # old links
+        status, duration, queries = 404, duration * 0.3, 1
+    stamp = when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
+    return [stamp, method, endpoint, status, f"{duration:.1f}", queries]
+
+
+def make_access_log(rng: random.Random) -> list[list]:
+    """N_REQUESTS requests over one day, shaped by HOUR_WEIGHTS, sorted by time (ms precision)."""
+    names = list(ENDPOINTS)
+    weights = [ENDPOINTS[name][0] for name in names]
+    times = sorted(
+        ACCESS_LOG_DAY + timedelta(hours=rng.choices(range(24), HOUR_WEIGHTS)[0],
+                                   milliseconds=rng.randrange(3_600_000))
+        for _ in range(N_REQUESTS)
+    )
+    return [access_log_row(rng, rng.choices(names, weights)[0], when) for when in times]
+
+
 def write_csv(path: Path, header: str, rows: list[list]) -> None:
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle, lineterminator="\n")
@@ -479,7 +537,7 @@ def write_csv(path: Path, header: str, rows: list[list]) -> None:
 
 
 def generate(out_dir: Path) -> dict[str, int]:
-    """Write the five CSV files into ``out_dir`` (created if needed); return rows per file."""
+    """Write the six CSV files into ``out_dir`` (created if needed); return rows per file."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     readers = make_readers(random.Random(SEED + 2))
@@ -492,6 +550,8 @@ def generate(out_dir: Path) -> dict[str, int]:
         "comments": ("id news_id reader_id text created_at",
                      make_comments(random.Random(SEED + 4), news, readers)),
     }
+    tables["access_log"] = ("timestamp method endpoint status duration_ms queries",
+                            make_access_log(random.Random(SEED + 5)))
     for name, (header, rows) in tables.items():
         write_csv(out_dir / f"{name}.csv", header, rows)
     return {f"{name}.csv": len(rows) for name, (_, rows) in tables.items()}

@@ -9,6 +9,7 @@ from .cache01 import check_cache_aside, check_cached_news_page, check_hit_ratio,
 from .core import CheckFailed, CheckResult, Hint, NotDone, check
 from .decorator03 import check_call_key, check_ttl_none_decorator, check_update_article
 from .django05 import check_cache_page, check_comment_count, check_greeting_fragment, check_session_key
+from .impact12 import check_endpoint_stats, check_fix_first, check_percentiles, check_saving
 from .invalidation04 import check_delete_case, check_keys_to_invalidate, check_write_through
 from .lru02 import (
     check_hashable_cache,
@@ -17,6 +18,7 @@ from .lru02 import (
     check_method_cache,
     check_ttl_cache,
 )
+from .payments06 import check_pay_once, check_retries, check_subscribe
 from .queries09 import check_filtered_prefetch, check_listing_budget, check_one_column, check_related_choice
 from .writes10 import check_batch_buffer, check_crash_safe, check_idempotent_insert
 
@@ -34,7 +36,9 @@ __all__ = [
     "check_comment_count",
     "check_crash_safe",
     "check_delete_case",
+    "check_endpoint_stats",
     "check_filtered_prefetch",
+    "check_fix_first",
     "check_greeting_fragment",
     "check_hashable_cache",
     "check_hit_ratio",
@@ -46,8 +50,13 @@ __all__ = [
     "check_method_cache",
     "check_news_page_key",
     "check_one_column",
+    "check_pay_once",
+    "check_percentiles",
     "check_related_choice",
+    "check_retries",
+    "check_saving",
     "check_session_key",
+    "check_subscribe",
     "check_ttl_cache",
     "check_ttl_none_decorator",
     "check_update_article",
