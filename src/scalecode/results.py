@@ -154,8 +154,8 @@ def table(figures: list[Figure] | None = None) -> pd.DataFrame:
     rows = [
         {
             "key": f.key,
-            "figure": f.what,
-            "talk": f.talk or "—",
+            "figure": _short(f.what, 60),
+            "talk": _short(f.talk, 36) or "—",
             "here": format_value(f.value, f.unit),
             "expect": f.expect or "—",
             "verdict": {"holds": "✓ holds", "differs": "✗ differs", "info": "· info"}[f.verdict],
@@ -166,11 +166,18 @@ def table(figures: list[Figure] | None = None) -> pd.DataFrame:
     return frame.set_index("key")
 
 
+def _short(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 def print_table(figures: list[Figure] | None = None) -> None:
     """Print the results table (plain text, fits a terminal)."""
     frame = table(figures)
     if frame.empty:
         print("(no figures recorded yet: run the notebooks, e.g. make run)")
         return
-    with pd.option_context("display.max_colwidth", 48, "display.width", 200):
+    with pd.option_context("display.width", 250):
         print(frame.to_string())
+    verdicts = frame["verdict"].value_counts()
+    print(f"\n{verdicts.get('✓ holds', 0)} hold, {verdicts.get('✗ differs', 0)} differ, "
+          f"{verdicts.get('· info', 0)} for information (full text: build/results.json)")

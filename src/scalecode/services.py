@@ -9,6 +9,10 @@ notebook never leaves an orphan process or an open port behind.
 
 Errors are ``ServiceError`` with a message that says what to do, including the last
 lines of the process' log.
+
+Start services from the thread that will outlive them (a notebook's or a test's main
+thread): Linux delivers ``PR_SET_PDEATHSIG`` when the *thread* that started the child
+exits, so a service started inside a short-lived worker thread is stopped with it.
 """
 
 from __future__ import annotations
