@@ -22,6 +22,9 @@ def start(scale: float | None = None, *, quiet: bool = False) -> float:
 
     plt.rcParams.update({"figure.dpi": 100, "axes.grid": True, "grid.alpha": 0.3,
                          "axes.spines.top": False, "axes.spines.right": False})  # fmt: skip
+    from .profiling import install_pager_hook
+
+    install_pager_hook()  # %prun, %lprun, %mprun: print their reports in the cell (module 11)
     value = time_scale()
     if not quiet:
         from .backends import redis_backend
