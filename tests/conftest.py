@@ -7,7 +7,9 @@
   ``DATABASE_URL``): the same suite against the real servers; tests marked ``real``
   assert that the real backends are in use.
 - Every test runs with its process tree checked afterwards: a helper process or a
-  listening port that a test leaves behind fails it.
+  listening port that a test leaves behind fails it. On Linux each pytest process is a
+  *child subreaper*, so a server that a notebook's kernel started and failed to stop is
+  reparented to the test process instead of to init, and the check sees it too.
 """
 
 from __future__ import annotations
@@ -34,7 +36,30 @@ os.environ.pop("SCALECODE_STRICT", None)
 os.environ.setdefault("SCALECODE_TIME_SCALE", "0.05")
 
 
+def _become_subreaper() -> None:
+    """Linux: orphaned descendants (a notebook kernel's servers) are reparented to this process."""
+    import ctypes
+    import sys
+
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(36, 1)  # 36 == PR_SET_CHILD_SUBREAPER
+        except OSError:
+            pass
+
+
+def _reap_zombies(processes: list[psutil.Process]) -> None:
+    """Collect the exit status of dead orphans reparented to us (they would stay zombies)."""
+    for proc in processes:
+        try:
+            if proc.status() == psutil.STATUS_ZOMBIE and proc.ppid() == os.getpid():
+                os.waitpid(proc.pid, os.WNOHANG)
+        except (psutil.Error, ChildProcessError, OSError):
+            continue
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    _become_subreaper()
     # One build folder (and SQLite file) per xdist worker, so parallel tests and notebook
     # runs never share a database file or overwrite each other's results.
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
@@ -100,6 +125,7 @@ def no_leaks(request: pytest.FixtureRequest):
     before_children = {p.pid for p in _descendants()}
     before_ports = _listening_ports([me])
     yield
+    _reap_zombies(_descendants())
     deadline = time.monotonic() + 5
     leaked = []
     while time.monotonic() < deadline:

@@ -47,6 +47,7 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 
 from ..newsroom.models import Comment, NewsItem
 from ..newsroom.pages import remote_database
+from ..webapps.serving import burn_cpu
 
 #: Simulated round trip to a remote database, seconds per query (every round pays it).
 DB_ROUND_TRIP_S = 0.002
@@ -118,19 +119,6 @@ def listing_rows(items: Iterable[NewsItem]) -> list[tuple[int, str, str, str, in
 
 
 # --- 2. the expensive computation ---------------------------------------------------------
-def burn_cpu(seconds: float) -> int:
-    """Keep this thread busy for ``seconds`` of CPU time (``time.thread_time``); returns the loops run.
-
-    CPU time, not wall time, so a loaded machine makes it take longer, as real work would.
-    """
-    start = time.thread_time()
-    loops = 0
-    while time.thread_time() - start < seconds:
-        sum(i * i for i in range(200))
-        loops += 1
-    return loops
-
-
 def trending_topics(k: int = 8) -> list[tuple[str, int]]:
     """The ``k`` most frequent words (5+ letters) in the latest 300 titles, as (word, count).
 
@@ -139,7 +127,7 @@ def trending_topics(k: int = 8) -> list[tuple[str, int]]:
     CALLS["trending"] += 1
     titles = NewsItem.objects.order_by("-published_at", "-id").values_list("title", flat=True)[:300]
     words = Counter(word for title in titles for word in re.findall(r"\w{5,}", title.lower()))
-    burn_cpu(EXPENSIVE_CPU_S)
+    burn_cpu(EXPENSIVE_CPU_S * 1000)  # CPU time, not wall time: see webapps.serving.burn_cpu
     return words.most_common(k)
 
 

@@ -18,6 +18,7 @@ from .decorator03 import check_call_key, check_ttl_none_decorator, check_update_
 from .django05 import check_cache_page, check_comment_count, check_greeting_fragment, check_session_key
 from .impact12 import check_endpoint_stats, check_fix_first, check_percentiles, check_saving
 from .invalidation04 import check_delete_case, check_keys_to_invalidate, check_write_through
+from .load08 import check_erlang_c, check_saturated_latency, check_utilisation, check_workers_for_p95
 from .lru02 import (
     check_hashable_cache,
     check_immutable_result,
@@ -28,6 +29,7 @@ from .lru02 import (
 from .payments06 import check_pay_once, check_retries, check_subscribe
 from .profiling11 import check_hottest, check_list_mib, check_related_for_page
 from .queries09 import check_filtered_prefetch, check_listing_budget, check_one_column, check_related_choice
+from .throughput07 import check_async_page, check_bound_rps, check_demand_rps, check_workers_needed
 from .writes10 import check_batch_buffer, check_crash_safe, check_idempotent_insert
 
 __all__ = [
@@ -36,7 +38,9 @@ __all__ = [
     "Hint",
     "NotDone",
     "check",
+    "check_async_page",
     "check_batch_buffer",
+    "check_bound_rps",
     "check_cache_aside",
     "check_cache_page",
     "check_cached_headline",
@@ -46,7 +50,9 @@ __all__ = [
     "check_comment_count",
     "check_crash_safe",
     "check_delete_case",
+    "check_demand_rps",
     "check_endpoint_stats",
+    "check_erlang_c",
     "check_fast_listing",
     "check_filtered_prefetch",
     "check_fix_first",
@@ -69,6 +75,7 @@ __all__ = [
     "check_related_choice",
     "check_related_for_page",
     "check_retries",
+    "check_saturated_latency",
     "check_saving",
     "check_session_key",
     "check_streaming_export",
@@ -76,5 +83,8 @@ __all__ = [
     "check_ttl_cache",
     "check_ttl_none_decorator",
     "check_update_article",
+    "check_utilisation",
+    "check_workers_for_p95",
+    "check_workers_needed",
     "check_write_through",
 ]

@@ -13,6 +13,7 @@ solutions) anything but "passed" raises ``CheckFailed``.
 from __future__ import annotations
 
 import functools
+import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -60,6 +61,27 @@ def strict() -> bool:
 def is_stub(answer: object) -> bool:
     """True for the placeholders a lab starts with: ``None`` and ``...``."""
     return answer is None or answer is Ellipsis
+
+
+def number(value: object, what: str) -> float:
+    """``value`` as a float when it is a number (int, float, NumPy scalar), else a ``Hint`` naming ``what``."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        try:
+            import numpy as np
+
+            if isinstance(value, np.number):
+                return float(value)
+        except ImportError:  # pragma: no cover
+            pass
+        raise Hint(f"{what} should return a number, got {type(value).__name__}: {value!r:.60}")
+    return float(value)
+
+
+def close(a: float, b: float, rel: float = 0.01) -> bool:
+    """True when ``a`` is within ``rel`` (a fraction) of ``b``; infinities only match themselves."""
+    if math.isinf(a) or math.isinf(b):
+        return a == b
+    return abs(a - b) <= rel * max(abs(b), 1e-12)
 
 
 def call(fn: Callable, *args, name: str | None = None, **kwargs):
