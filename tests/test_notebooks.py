@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -42,11 +41,10 @@ def _ids(paths):
 # Modules whose notebooks use neither Redis nor the database (served apps, locust, arithmetic):
 # the real-service pass (make test-real) has nothing to add there, so it leaves them to make test.
 NO_BACKEND = ("07_", "08_")
-REAL = os.environ.get("SCALECODE_TEST_REAL", "") not in {"", "0"}
 
 
-def _skip_in_real_mode(path: Path) -> None:
-    if REAL and path.name.startswith(NO_BACKEND):
+def _skip_in_real_mode(path: Path, real_mode: bool) -> None:
+    if real_mode and path.name.startswith(NO_BACKEND):
         pytest.skip("uses no Redis or database: covered by the embedded pass")
 
 
@@ -56,8 +54,8 @@ LABS = sorted((ROOT / "labs").glob("*.ipynb"))
 
 
 @pytest.mark.parametrize("path", LECTURES, ids=_ids(LECTURES))
-def test_lecture_notebook_executes(path: Path, tmp_path: Path):
-    _skip_in_real_mode(path)
+def test_lecture_notebook_executes(path: Path, tmp_path: Path, real_mode: bool):
+    _skip_in_real_mode(path, real_mode)
     outcome = execute(path, tmp_path / path.name)
     assert outcome.ok, f"{path.name}: {outcome.error}"
     text = _stdout(tmp_path / path.name)
@@ -65,8 +63,8 @@ def test_lecture_notebook_executes(path: Path, tmp_path: Path):
 
 
 @pytest.mark.parametrize("path", SOLUTIONS, ids=_ids(SOLUTIONS))
-def test_solution_passes_every_check_in_strict_mode(path: Path, tmp_path: Path):
-    _skip_in_real_mode(path)
+def test_solution_passes_every_check_in_strict_mode(path: Path, tmp_path: Path, real_mode: bool):
+    _skip_in_real_mode(path, real_mode)
     outcome = execute(path, tmp_path / path.name, env={"SCALECODE_STRICT": "1"})
     assert outcome.ok, f"{path.name}: {outcome.error}"
     lines = _check_lines(tmp_path / path.name)
@@ -75,8 +73,8 @@ def test_solution_passes_every_check_in_strict_mode(path: Path, tmp_path: Path):
 
 
 @pytest.mark.parametrize("path", LABS, ids=_ids(LABS))
-def test_blank_lab_runs_and_every_check_says_not_done_yet(path: Path, tmp_path: Path):
-    _skip_in_real_mode(path)
+def test_blank_lab_runs_and_every_check_says_not_done_yet(path: Path, tmp_path: Path, real_mode: bool):
+    _skip_in_real_mode(path, real_mode)
     outcome = execute(path, tmp_path / path.name)
     assert outcome.ok, f"{path.name}: {outcome.error}"
     lines = _check_lines(tmp_path / path.name)
